@@ -1,0 +1,58 @@
+import { ServiceBroker } from "moleculer";
+import type { BrokerOptions, Cacher, ServiceSchema } from "moleculer";
+import type { Config, ServiceName } from "./config";
+import { bindConfig } from "./lib/broker-config";
+import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
+import ApiService from "./services/api.service";
+import AuthService from "./services/auth.service";
+import MessagesService from "./services/messages.service";
+import RoomsService from "./services/rooms.service";
+
+// Each schema types its own `this`; Moleculer's typings cannot express that, hence the casts.
+const SERVICE_SCHEMAS: Record<ServiceName, ServiceSchema> = {
+  api: ApiService as ServiceSchema,
+  auth: AuthService as ServiceSchema,
+  rooms: RoomsService as ServiceSchema,
+  messages: MessagesService as ServiceSchema,
+};
+
+const CACHE_TTL_SEC = 300;
+
+/**
+ * Redis when configured (shared by every node); in one process, memory. A cluster without Redis runs
+ * without a cache, because per-node memory caches cannot see each other's invalidations.
+ */
+function cacher(config: Config): Cacher | string | null {
+  if (config.redisUrl) return new ResilientRedisCacher(config.redisUrl, CACHE_TTL_SEC);
+  if (!config.transporter) return "Memory";
+  return null;
+}
+
+export function brokerOptions(config: Config): BrokerOptions {
+  return {
+    namespace: "chat",
+    nodeID: config.nodeId ?? null,
+    transporter: config.transporter,
+    cacher: cacher(config),
+    logger: {
+      type: "Console",
+      options: { formatter: config.production ? "json" : "short", colors: !config.production, moduleColors: false },
+    },
+    logLevel: config.logLevel,
+    requestTimeout: 10_000,
+    // Writes are not idempotent by themselves, so calls are never retried behind the caller's back.
+    retryPolicy: { enabled: false },
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    // On shutdown, finish the requests in flight before leaving the mesh.
+    tracking: { enabled: true, shutdownTimeout: 5000 },
+    validator: true,
+  };
+}
+
+/** A broker running the services named in `config.services`. */
+export function createBroker(config: Config, overrides: Partial<BrokerOptions> = {}): ServiceBroker {
+  const broker = new ServiceBroker({ ...brokerOptions(config), ...overrides });
+  bindConfig(broker, config);
+  for (const name of config.services) broker.createService(SERVICE_SCHEMAS[name]);
+  return broker;
+}

@@ -1,0 +1,6 @@
+import { startEmbedded } from "../helpers/app";
+import { restFlowSuite } from "../suites/rest-flow.suite";
+
+describe("REST flow, embedded (one broker, SQLite)", () => {
+  restFlowSuite(() => startEmbedded());
+});
