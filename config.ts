@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
-export const ALL_SERVICES = ["api", "auth", "rooms", "messages"] as const;
+/** In creation order: io attaches to the api service's HTTP server. */
+export const ALL_SERVICES = ["api", "io", "auth", "rooms", "messages", "presence"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export interface Config {
@@ -81,7 +82,10 @@ function parseServices(env: Env): ServiceName[] {
   if (unknown.length > 0) {
     throw new ConfigError(`SERVICES has unknown service(s): ${unknown.join(", ")}; known: ${ALL_SERVICES.join(", ")}`);
   }
-  return [...new Set(names)] as ServiceName[];
+  if (names.includes("io") && !names.includes("api")) {
+    throw new ConfigError("SERVICES: io runs on the api service's HTTP server, so it needs api on the same node");
+  }
+  return ALL_SERVICES.filter((name) => names.includes(name));
 }
 
 function parseDatabaseUrl(env: Env): string {

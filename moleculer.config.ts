@@ -5,15 +5,19 @@ import { bindConfig } from "./lib/broker-config";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
 import ApiService from "./services/api.service";
 import AuthService from "./services/auth.service";
+import IoService from "./services/io.service";
 import MessagesService from "./services/messages.service";
+import PresenceService from "./services/presence.service";
 import RoomsService from "./services/rooms.service";
 
 // Each schema types its own `this`; Moleculer's typings cannot express that, hence the casts.
 const SERVICE_SCHEMAS: Record<ServiceName, ServiceSchema> = {
   api: ApiService as ServiceSchema,
+  io: IoService as ServiceSchema,
   auth: AuthService as ServiceSchema,
   rooms: RoomsService as ServiceSchema,
   messages: MessagesService as ServiceSchema,
+  presence: PresenceService as ServiceSchema,
 };
 
 const CACHE_TTL_SEC = 300;
@@ -46,6 +50,12 @@ export function brokerOptions(config: Config): BrokerOptions {
     // On shutdown, finish the requests in flight before leaving the mesh.
     tracking: { enabled: true, shutdownTimeout: 5000 },
     validator: true,
+    // Moleculer announces a new node's services after a 1 s debounce, and broadcasts sent meanwhile
+    // skip it; announcing at once when started closes that window for a gateway joining a cluster.
+    async started(broker: ServiceBroker) {
+      const { registry } = broker as unknown as { registry: { discoverer: { sendLocalNodeInfo(): Promise<void> } } };
+      if (broker.transit) await registry.discoverer.sendLocalNodeInfo();
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { userFromAccessToken } from "../lib/tokens";
 import type { AuthUser, ChatMeta } from "../types";
 
 /** Services whose `<name>.health` action must answer for this gateway to be ready. */
-const BACKENDS = ["auth", "rooms", "messages"];
+const BACKENDS = ["auth", "rooms", "messages", "presence"];
 const HEALTH_TIMEOUT_MS = 2000;
 
 type Check = "ok" | "down";
@@ -47,6 +47,7 @@ const AUTHENTICATED_ALIASES = {
   "POST rooms/:roomId/messages": "messages.send",
   "PATCH rooms/:roomId/messages/:messageId": "messages.edit",
   "DELETE rooms/:roomId/messages/:messageId": "messages.delete",
+  "GET users/online": "presence.online",
   "GET users/me": "auth.me",
   "PUT users/me": "auth.updateMe",
   "PATCH users/me": "auth.updateMe",

@@ -1,9 +1,14 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type Redis from "ioredis";
 import { Op } from "sequelize";
 import type { Transaction, WhereOptions } from "sequelize";
+import { configOf } from "../lib/broker-config";
 import { cacheKeys, invalidate } from "../lib/cache-keys";
 import { isUniqueViolation } from "../lib/database";
 import { ErrorCode, errors } from "../lib/errors";
+import { memoryRateLimiter, redisRateLimiter } from "../lib/rate-limiter";
+import type { RateLimiter } from "../lib/rate-limiter";
+import { createRedisClient } from "../lib/redis";
 import { idParam, seqParam, validateContent } from "../lib/validation";
 import { DbMixin } from "../mixins/db.mixin";
 import type { DbThis } from "../mixins/db.mixin";
@@ -13,6 +18,12 @@ import type { AccessParams, RoomAccess } from "./rooms.service";
 
 export const DEFAULT_HISTORY_LIMIT = 50;
 export const MAX_HISTORY_LIMIT = 100;
+/** Most messages one sync returns per room; `has_more` tells the client to sync again. */
+export const SYNC_LIMIT = 500;
+const MAX_SYNC_ROOMS = 500;
+// Edits committed just before a sync's clock reading may become visible just after it; overlapping
+// windows make the next sync repeat them rather than miss them.
+const SYNC_OVERLAP_MS = 2000;
 
 export interface SendParams {
   roomId: number;
@@ -40,6 +51,19 @@ export interface DeleteParams {
   messageId: number;
   roomId?: number;
 }
+export interface SyncParams {
+  rooms: Record<string, unknown>;
+  since?: string;
+}
+export interface RoomSync {
+  messages: MessageDTO[];
+  changed: MessageDTO[];
+  has_more: boolean;
+}
+export interface SyncResult {
+  rooms: Record<string, RoomSync>;
+  syncedAt: string;
+}
 
 interface MessagesMethods {
   caller(ctx: Context<unknown, ChatMeta>): AuthUser;
@@ -53,7 +77,7 @@ interface MessagesMethods {
     event: string,
   ): Promise<MessageDTO>;
 }
-type MessagesThis = Service & DbThis & MessagesMethods;
+type MessagesThis = Service & DbThis & MessagesMethods & { limiter: RateLimiter; redis: Redis | null };
 /** Decides an edit or delete: the fields to update, null for nothing to do, or throws to refuse. */
 type MessageChange = (message: Message, access: RoomAccess, user: AuthUser) => Partial<Message> | null;
 
@@ -115,6 +139,9 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
 
         const previous = await replay();
         if (previous) return previous;
+        // Charged only for new messages: a retry of a stored one is free.
+        const quota = await this.limiter.take(`send:${user.id}`);
+        if (!quota.allowed) throw errors.rateLimited(Math.max(1, Math.ceil(quota.retryAfterMs / 1000)));
         let stored: Message;
         try {
           stored = await this.db.transaction(async (t) => {
@@ -132,7 +159,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
         }
         const message = toDTO(stored, user);
         await invalidate(this.broker, cacheKeys.latestMessages(roomId));
-        await ctx.emit<MessageEvent>("chat.message", { message });
+        await ctx.broadcast<MessageEvent>("chat.message", { message });
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/rooms/${roomId}/messages/?after=${message.seq - 1}&limit=1`;
         return message;
@@ -178,6 +205,67 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
           next_before: !forward && first && first.seq > 1 ? first.seq : null,
           next_after: forward && results.length === limit && last ? last.seq : null,
         };
+      },
+    },
+
+    /**
+     * Catch-up after a reconnect: for each room `{roomId: lastSeq}` the caller is in, the messages after
+     * lastSeq, and the older ones edited or deleted since the previous sync's `syncedAt`.
+     */
+    sync: {
+      visibility: "published",
+      params: {
+        rooms: { type: "object" },
+        since: { type: "string", optional: true, max: 40 },
+      },
+      async handler(this: MessagesThis, ctx: Context<SyncParams, ChatMeta>): Promise<SyncResult> {
+        const user = this.caller(ctx);
+        const wanted = Object.entries(ctx.params.rooms);
+        if (wanted.length > MAX_SYNC_ROOMS)
+          throw errors.validation({ rooms: `At most ${MAX_SYNC_ROOMS} rooms per sync` });
+        const cursors = wanted.map(([roomId, lastSeq]) => {
+          if (!/^[1-9]\d{0,9}$/.test(roomId) || !Number.isInteger(lastSeq) || (lastSeq as number) < 0) {
+            throw errors.validation({ rooms: "Expected {<roomId>: <lastSeq>} with integer ids and seqs" });
+          }
+          return { roomId: Number(roomId), lastSeq: lastSeq as number };
+        });
+        const since = ctx.params.since === undefined ? null : new Date(ctx.params.since);
+        if (since && Number.isNaN(since.getTime())) throw errors.validation({ since: "Expected an ISO date" });
+        const syncedAt = new Date(Date.now() - SYNC_OVERLAP_MS);
+
+        const rooms: Record<string, RoomSync> = {};
+        await Promise.all(
+          cursors.map(async ({ roomId, lastSeq }) => {
+            const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", { roomId, userId: user.id });
+            if (!access.role) return;
+            const [newer, changed] = await Promise.all([
+              Message.findAll({
+                where: { room_id: roomId, seq: { [Op.gt]: lastSeq } },
+                order: [["seq", "ASC"]],
+                limit: SYNC_LIMIT + 1,
+              }),
+              since
+                ? Message.findAll({
+                    where: {
+                      room_id: roomId,
+                      seq: { [Op.lte]: lastSeq },
+                      [Op.or]: [{ edited_at: { [Op.gt]: since } }, { deleted_at: { [Op.gt]: since } }],
+                    },
+                    order: [["seq", "ASC"]],
+                    limit: SYNC_LIMIT,
+                  })
+                : Promise.resolve([] as Message[]),
+            ]);
+            const dtos = await this.toDTOs(ctx, [...newer.slice(0, SYNC_LIMIT), ...changed]);
+            const newCount = Math.min(newer.length, SYNC_LIMIT);
+            rooms[roomId] = {
+              messages: dtos.slice(0, newCount),
+              changed: dtos.slice(newCount),
+              has_more: newer.length > SYNC_LIMIT,
+            };
+          }),
+        );
+        return { rooms, syncedAt: syncedAt.toISOString() };
       },
     },
 
@@ -312,10 +400,26 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
       const [dto] = await this.toDTOs(ctx, [changed ?? found]);
       if (changed) {
         await invalidate(this.broker, cacheKeys.latestMessages(found.room_id));
-        await ctx.emit<MessageEvent>(event, { message: dto });
+        await ctx.broadcast<MessageEvent>(event, { message: dto });
       }
       return dto;
     },
+  },
+
+  started(this: MessagesThis) {
+    const config = configOf(this.broker);
+    const limit = { ratePerSec: config.msgRatePerSec, burst: config.msgBurst };
+    this.redis = config.redisUrl ? createRedisClient(config.redisUrl) : null;
+    this.redis?.on("error", () => undefined); // failures surface on the commands, where they are handled
+    this.limiter = this.redis
+      ? redisRateLimiter(this.redis, limit, (err) =>
+          this.logger.warn("rate limiter unavailable; not limiting", String(err)),
+        )
+      : memoryRateLimiter(limit);
+  },
+
+  async stopped(this: MessagesThis) {
+    if (this.redis) await this.redis.quit().catch(() => undefined);
   },
 };
 

@@ -14,9 +14,11 @@ import type {
   ChatMeta,
   MemberDTO,
   MemberRole,
+  MemberStatus,
   MembershipEvent,
   Page,
   PublicUserDTO,
+  ReadEvent,
   RoomDTO,
   RoomDeletedEvent,
   RoomListItemDTO,
@@ -65,6 +67,7 @@ interface RoomsMethods {
   withLastSeq(this: RoomsThis, ctx: Context, rooms: RoomRecord[]): Promise<RoomDTO[]>;
   lockRoom(roomId: number, t: Transaction): Promise<Room>;
   onlineAmong(this: RoomsThis, ctx: Context, ids: number[]): Promise<number[]>;
+  memberList(this: RoomsThis, ctx: Context, roomId: number): Promise<MemberDTO[]>;
 }
 type RoomsThis = Service & DbThis & RoomsMethods;
 
@@ -228,8 +231,8 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/rooms/${room.id}/`;
-          await ctx.emit<MembershipEvent>("room.member_joined", { room_id: room.id, user: me });
-          await ctx.emit<MembershipEvent>("room.member_joined", {
+          await ctx.broadcast<MembershipEvent>("room.member_joined", { room_id: room.id, user: me });
+          await ctx.broadcast<MembershipEvent>("room.member_joined", {
             room_id: room.id,
             user: { id: other.id, username: other.username },
           });
@@ -269,7 +272,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           throw err;
         }
         await invalidate(this.broker, cacheKeys.roomAccess(roomId, user.id), cacheKeys.room(roomId));
-        await ctx.emit<MembershipEvent>("room.member_joined", { room_id: roomId, user });
+        await ctx.broadcast<MembershipEvent>("room.member_joined", { room_id: roomId, user });
         const [room] = await this.withLastSeq(ctx, [await this.loadRoom(ctx, roomId)]);
         return room;
       },
@@ -310,7 +313,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           return false;
         });
         await invalidate(this.broker, cacheKeys.roomAccess(roomId, user.id), cacheKeys.room(roomId));
-        await ctx.emit<MembershipEvent>("room.member_left", { room_id: roomId, user });
+        await ctx.broadcast<MembershipEvent>("room.member_left", { room_id: roomId, user });
         if (roomDeleted) {
           await this.broker.cacher?.clean(cacheKeys.roomAccessAll(roomId));
           await ctx.emit<RoomDeletedEvent>("room.deleted", { room_id: roomId });
@@ -332,34 +335,17 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
         });
         if (!access.exists) throw errors.notFound("Room");
         if (!access.role) throw errors.forbidden("Only members can see the member list");
-        const memberships = await Membership.findAll({
-          where: { room_id: ctx.params.roomId },
-          order: [
-            ["joined_at", "ASC"],
-            ["id", "ASC"],
-          ],
-        });
-        const ids = memberships.map((m) => m.user_id);
-        const [profiles, online] = await Promise.all([
-          ctx.call<PublicUserDTO[], { ids: number[] }>("auth.usersByIds", { ids }),
-          this.onlineAmong(ctx, ids),
-        ]);
-        const byId = new Map(profiles.map((p) => [p.id, p]));
-        const onlineIds = new Set(online);
-        const users = memberships.flatMap((m) => {
-          const profile = byId.get(m.user_id);
-          if (!profile) return [];
-          return [
-            {
-              id: profile.id,
-              username: profile.username,
-              first_name: profile.first_name,
-              is_online: onlineIds.has(m.user_id),
-              role: m.role,
-            },
-          ];
-        });
-        return { users };
+        return { users: await this.memberList(ctx, ctx.params.roomId) };
+      },
+    },
+
+    /** Members of a room with presence, for gateways (plain-WebSocket `online_status`). */
+    memberStatuses: {
+      visibility: "public",
+      params: { roomId: idParam },
+      async handler(this: RoomsThis, ctx: Context<RoomParams>): Promise<MemberStatus[]> {
+        const members = await this.memberList(ctx, ctx.params.roomId);
+        return members.map(({ id, username, is_online }) => ({ id, username, is_online }));
       },
     },
 
@@ -385,7 +371,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           if (target > membership.last_read_seq) await membership.update({ last_read_seq: target }, { transaction: t });
           return Math.max(target, membership.last_read_seq);
         });
-        await ctx.emit("room.read", { room_id: roomId, user_id: user.id, seq: lastRead });
+        await ctx.broadcast<ReadEvent>("room.read", { room_id: roomId, user_id: user.id, seq: lastRead });
         return { ok: true, last_read_seq: lastRead };
       },
     },
@@ -460,6 +446,29 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
         roomIds: rooms.map((room) => room.id),
       });
       return rooms.map((room) => ({ ...room, last_seq: seqs[room.id] ?? 0 }));
+    },
+
+    async memberList(this: RoomsThis, ctx: Context, roomId: number): Promise<MemberDTO[]> {
+      const memberships = await Membership.findAll({
+        where: { room_id: roomId },
+        order: [
+          ["joined_at", "ASC"],
+          ["id", "ASC"],
+        ],
+      });
+      const ids = memberships.map((m) => m.user_id);
+      const [profiles, online] = await Promise.all([
+        ctx.call<PublicUserDTO[], { ids: number[] }>("auth.usersByIds", { ids }),
+        this.onlineAmong(ctx, ids),
+      ]);
+      const byId = new Map(profiles.map((p) => [p.id, p]));
+      const onlineIds = new Set(online);
+      return memberships.flatMap((m) => {
+        const profile = byId.get(m.user_id);
+        if (!profile) return [];
+        const { id, username, first_name } = profile;
+        return [{ id, username, first_name, is_online: onlineIds.has(id), role: m.role }];
+      });
     },
 
     /** Which of these users are online; nobody when no presence service runs in the mesh. */

@@ -96,3 +96,36 @@ export interface MembershipEvent {
 export interface RoomDeletedEvent {
   room_id: number;
 }
+
+/** Payload of `presence.changed`, broadcast on real online/offline transitions only. */
+export interface PresenceEvent {
+  user_id: number;
+  username: string;
+  is_online: boolean;
+  /** The user's rooms: whose members hear about the change. */
+  room_ids: number[];
+}
+
+/** Payload of `room.typing`. */
+export interface TypingEvent {
+  room_id: number;
+  user_id: number;
+  username: string;
+  typing: boolean;
+  /** Clients drop the indicator after this long unless it is refreshed. */
+  expires_in_ms: number;
+}
+
+/** Payload of `room.read`. */
+export interface ReadEvent {
+  room_id: number;
+  user_id: number;
+  seq: number;
+}
+
+/** A room member with presence, as plain-WebSocket `online_status` frames list them. */
+export interface MemberStatus {
+  id: number;
+  username: string;
+  is_online: boolean;
+}

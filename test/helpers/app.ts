@@ -46,7 +46,7 @@ function gatewayUrl(broker: ServiceBroker): string {
 async function startAll(brokers: ServiceBroker[], gateway: ServiceBroker): Promise<TestApp> {
   // Services first, so their migrations have run before the gateway takes traffic.
   for (const broker of [...brokers].reverse()) await broker.start();
-  await gateway.waitForServices(["auth", "rooms", "messages"], 10_000);
+  await gateway.waitForServices(["auth", "rooms", "messages", "presence"], 10_000);
   return {
     baseUrl: gatewayUrl(gateway),
     brokers,
@@ -61,7 +61,7 @@ async function startAll(brokers: ServiceBroker[], gateway: ServiceBroker): Promi
 export async function startEmbedded(env: Env = {}): Promise<TestApp> {
   const broker = startBroker(
     { DATABASE_URL: "sqlite::memory:", TRANSPORTER: undefined, REDIS_URL: undefined, ...env },
-    ["api", "auth", "rooms", "messages"],
+    ["api", "io", "auth", "rooms", "messages", "presence"],
     `test-${uniqueId()}`,
     `embedded-${uniqueId()}`,
   );
@@ -77,7 +77,7 @@ export async function startDistributed(env: Env = {}): Promise<TestApp> {
     ...env,
   };
   const namespace = `test-${uniqueId()}`;
-  const gateway = startBroker(shared, ["api"], namespace, `gateway-${uniqueId()}`);
-  const services = startBroker(shared, ["auth", "rooms", "messages"], namespace, `services-${uniqueId()}`);
+  const gateway = startBroker(shared, ["api", "io"], namespace, `gateway-${uniqueId()}`);
+  const services = startBroker(shared, ["auth", "rooms", "messages", "presence"], namespace, `services-${uniqueId()}`);
   return startAll([gateway, services], gateway);
 }
