@@ -24,6 +24,8 @@ export interface Config {
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
   nodeId: string | undefined;
+  /** Moleculer namespace: clusters sharing one NATS and Redis stay apart when it differs. */
+  namespace: string;
   logLevel: LogLevel;
   corsOrigins: string[];
   bodyLimit: string;
@@ -103,6 +105,12 @@ function parseTransporter(env: Env): string | null {
   return raw;
 }
 
+function parseNamespace(env: Env): string {
+  const raw = nonEmpty(env, "NAMESPACE") ?? "chat";
+  if (!/^[\w-]{1,64}$/.test(raw)) throw new ConfigError(`NAMESPACE must be letters, digits, - or _, got "${raw}"`);
+  return raw;
+}
+
 function parseLogLevel(env: Env): LogLevel {
   const raw = (nonEmpty(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
@@ -158,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSec: parseInteger(env, "ACCESS_TOKEN_TTL", 30 * 60, 60, 24 * 3600),
     refreshTokenTtlSec: parseInteger(env, "REFRESH_TOKEN_TTL", 14 * 24 * 3600, 300, 90 * 24 * 3600),
     nodeId: nonEmpty(env, "NODE_ID"),
+    namespace: parseNamespace(env),
     logLevel: parseLogLevel(env),
     corsOrigins: parseCorsOrigins(env),
     bodyLimit: nonEmpty(env, "BODY_LIMIT") ?? "64kb",

@@ -34,7 +34,7 @@ function cacher(config: Config): Cacher | string | null {
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
-    namespace: "chat",
+    namespace: config.namespace,
     nodeID: config.nodeId ?? null,
     transporter: config.transporter,
     cacher: cacher(config),

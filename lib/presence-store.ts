@@ -76,13 +76,15 @@ export function memoryPresenceStore(): PresenceStore {
   };
 }
 
-const KEY = {
-  user: (userId: number) => `presence:user:${userId}`, // hash conn → node
-  node: (nodeId: string) => `presence:node:${nodeId}`, // set of "user|conn"
-  alive: (nodeId: string) => `presence:alive:${nodeId}`, // expiring heartbeat
-  nodes: "presence:nodes", // set of nodes with connections
-  online: "presence:online", // hash user → username
-};
+function presenceKeys(prefix: string) {
+  return {
+    user: (userId: number) => `${prefix}:presence:user:${userId}`, // hash conn → node
+    node: (nodeId: string) => `${prefix}:presence:node:${nodeId}`, // set of "user|conn"
+    alive: (nodeId: string) => `${prefix}:presence:alive:${nodeId}`, // expiring heartbeat
+    nodes: `${prefix}:presence:nodes`, // set of nodes with connections
+    online: `${prefix}:presence:online`, // hash user → username
+  };
+}
 
 // Each script is one atomic step, so concurrent connects and disconnects of one user (on any node)
 // see a consistent connection count and exactly one of them reports the transition.
@@ -102,7 +104,9 @@ end
 return 0
 `;
 
-export function redisPresenceStore(redis: Redis): PresenceStore {
+/** Keys start with `prefix` (the Moleculer namespace), so clusters sharing a Redis stay apart. */
+export function redisPresenceStore(redis: Redis, prefix: string): PresenceStore {
+  const KEY = presenceKeys(prefix);
   const disconnect = async (user: AuthUser, connId: string, nodeId: string): Promise<boolean> => {
     const result = await redis.eval(
       DISCONNECT_SCRIPT,

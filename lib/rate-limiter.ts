@@ -56,16 +56,20 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}
 `;
 
-/** Shared by every node. If Redis cannot answer, the request is let through: sending must not depend on Redis. */
+/**
+ * Shared by every node; keys start with `prefix` (the namespace). If Redis cannot answer, the request
+ * is let through: sending must not depend on Redis.
+ */
 export function redisRateLimiter(
   redis: Redis,
+  prefix: string,
   { ratePerSec, burst }: RateLimit,
   onError: (err: unknown) => void,
 ): RateLimiter {
   return {
     async take(key) {
       try {
-        const [allowed, wait] = (await redis.eval(TAKE_SCRIPT, 1, `ratelimit:${key}`, ratePerSec, burst)) as [
+        const [allowed, wait] = (await redis.eval(TAKE_SCRIPT, 1, `${prefix}:ratelimit:${key}`, ratePerSec, burst)) as [
           number,
           number,
         ];

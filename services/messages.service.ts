@@ -412,7 +412,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
     this.redis = config.redisUrl ? createRedisClient(config.redisUrl) : null;
     this.redis?.on("error", () => undefined); // failures surface on the commands, where they are handled
     this.limiter = this.redis
-      ? redisRateLimiter(this.redis, limit, (err) =>
+      ? redisRateLimiter(this.redis, config.namespace, limit, (err) =>
           this.logger.warn("rate limiter unavailable; not limiting", String(err)),
         )
       : memoryRateLimiter(limit);

@@ -204,10 +204,10 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
   },
 
   started(this: PresenceThis) {
-    const { redisUrl } = configOf(this.broker);
+    const { redisUrl, namespace } = configOf(this.broker);
     this.redis = redisUrl ? createRedisClient(redisUrl) : null;
     this.redis?.on("error", () => undefined); // failures surface on the commands, where they are handled
-    this.store = this.redis ? redisPresenceStore(this.redis) : memoryPresenceStore();
+    this.store = this.redis ? redisPresenceStore(this.redis, namespace) : memoryPresenceStore();
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err: unknown) => this.logger.warn("presence sweep failed", String(err)));
     }, SWEEP_INTERVAL_MS);

@@ -32,10 +32,12 @@ function startBroker(env: Env, services: ServiceName[], namespace: string, nodeI
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: "warn",
     PORT: "0",
+    NAMESPACE: namespace,
+    NODE_ID: nodeId,
     ...env,
     SERVICES: services.join(","),
   });
-  return createBroker(config, { namespace, nodeID: nodeId, logger: false });
+  return createBroker(config, { logger: false });
 }
 
 function gatewayUrl(broker: ServiceBroker): string {
