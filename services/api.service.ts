@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { configOf } from "../lib/broker-config";
@@ -26,6 +28,11 @@ type ApiThis = Service & ApiMethods;
 function safeJsonReviver(key: string, value: unknown): unknown {
   return key === "__proto__" || key === "constructor" ? undefined : value;
 }
+
+/** The web client's static files; from dist/services the folder is one level further up. */
+const PUBLIC_DIR = [join(__dirname, "..", "public"), join(__dirname, "..", "..", "public")].find((dir) =>
+  existsSync(dir),
+);
 
 /** Only these routes exist; nothing else of the mesh is reachable over HTTP. */
 const PUBLIC_ALIASES = {
@@ -58,9 +65,12 @@ const ApiService: ServiceSchema<ServiceSettingSchema, ApiThis> = {
   mixins: [ApiGateway],
 
   settings: {
-    // Routes are added in created(), once the port, body limit and CORS origins are known.
-    routes: undefined,
+    // Routes are added in created(), once the port, body limit and CORS origins are known. Not `[]` or
+    // undefined: for those moleculer-web adds a catch-all "/" route (mappingPolicy "all", $node.* included).
+    routes: null,
     log4XXResponses: false,
+    // The /test web client; index.html must always be fresh, the rest may be cached briefly.
+    assets: PUBLIC_DIR ? { folder: PUBLIC_DIR, options: { maxAge: "5m", index: ["index.html"] } } : undefined,
     logRequestParams: null,
     logResponseData: null,
     onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
@@ -81,7 +91,9 @@ const ApiService: ServiceSchema<ServiceSettingSchema, ApiThis> = {
 
     async readiness(this: ApiThis) {
       const config = configOf(this.broker);
-      const checks: Record<string, Check> = {};
+      // The HTTP server listens as soon as this service starts, before the node's other services (io's
+      // Socket.IO and plain-WS endpoints) have started and before the mesh knows this node's events.
+      const checks: Record<string, Check> = { node: this.broker.started ? "ok" : "down" };
       await Promise.all(
         BACKENDS.map(async (name) => {
           try {
@@ -136,6 +148,18 @@ const ApiService: ServiceSchema<ServiceSettingSchema, ApiThis> = {
     // Two routes on one path need their own names, or moleculer-web merges them.
     this.addRoute({ ...common, name: "public", authentication: false, aliases: PUBLIC_ALIASES });
     this.addRoute({ ...common, name: "authenticated", authentication: true, aliases: AUTHENTICATED_ALIASES });
+    this.addRoute({
+      name: "home",
+      path: "/",
+      mappingPolicy: "restrict",
+      bodyParsers: false,
+      aliases: {
+        "GET /"(_req: IncomingMessage, res: ServerResponse) {
+          res.writeHead(302, { Location: "/test/" });
+          res.end();
+        },
+      },
+    });
     this.addRoute({
       name: "health",
       path: "/health",

@@ -26,6 +26,7 @@ import type {
   MessageEvent,
   PresenceEvent,
   ReadEvent,
+  RoomDTO,
   TypingEvent,
 } from "../types";
 
@@ -137,6 +138,9 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
       this.io.local.to(roomChannel(roomId)).emit("room.member_left", ctx.params);
       this.io.local.in(userChannel(user.id)).socketsLeave(roomChannel(roomId));
       this.plainWs.memberLeft(ctx.params);
+    },
+    "room.created"(this: IoThis, ctx: Context<RoomDTO>) {
+      this.io?.local.emit("room.created", ctx.params);
     },
     "room.typing"(this: IoThis, ctx: Context<TypingEvent>) {
       const { room_id: roomId, user_id: userId } = ctx.params;

@@ -332,6 +332,22 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
         return Object.fromEntries(rows.map((row) => [String(row.room_id), row.last_seq]));
       },
     },
+
+    /** The newest message of each given room, for room lists; rooms without messages are left out. */
+    lastMessages: {
+      visibility: "public",
+      params: { roomIds: { type: "array", items: "number", max: 1000 } },
+      async handler(this: MessagesThis, ctx: Context<{ roomIds: number[] }>): Promise<Record<string, MessageDTO>> {
+        if (ctx.params.roomIds.length === 0) return {};
+        const counters = await RoomSequence.findAll({ where: { room_id: { [Op.in]: ctx.params.roomIds } } });
+        if (counters.length === 0) return {};
+        const rows = await Message.findAll({
+          where: { [Op.or]: counters.map((c) => ({ room_id: c.room_id, seq: c.last_seq })) },
+        });
+        const dtos = await this.toDTOs(ctx, rows);
+        return Object.fromEntries(dtos.map((dto) => [String(dto.room_id), dto]));
+      },
+    },
   },
 
   events: {

@@ -15,6 +15,7 @@ import type {
   MemberDTO,
   MemberRole,
   MemberStatus,
+  MessageDTO,
   MembershipEvent,
   Page,
   PublicUserDTO,
@@ -141,10 +142,16 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           Membership.findAll({ where: { user_id: user.id, room_id: { [Op.in]: ids } } }),
         ]);
         const readSeq = new Map(memberships.map((m) => [m.room_id, m.last_read_seq]));
-        const rooms = await this.withLastSeq(
-          ctx,
-          rows.map((room) => toRecord(room, counts.get(room.id) ?? 0)),
-        );
+        // Only members may read a room's messages, so only their rooms show the last one.
+        const [rooms, lastMessages] = await Promise.all([
+          this.withLastSeq(
+            ctx,
+            rows.map((room) => toRecord(room, counts.get(room.id) ?? 0)),
+          ),
+          ctx.call<Record<string, MessageDTO>, { roomIds: number[] }>("messages.lastMessages", {
+            roomIds: memberships.map((m) => m.room_id),
+          }),
+        ]);
         const results = rooms.map((room) => {
           const lastRead = readSeq.get(room.id);
           return {
@@ -152,6 +159,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
             is_member: lastRead !== undefined,
             last_read_seq: lastRead ?? 0,
             unread_count: lastRead === undefined ? 0 : Math.max(0, room.last_seq - lastRead),
+            last_message: lastMessages[room.id] ?? null,
           };
         });
         return {
@@ -185,7 +193,11 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/rooms/${room.id}/`;
         this.logger.info("room created", { roomId: room.id, userId: user.id });
-        return { ...toRecord(room, 1), last_seq: 0 };
+        const created = { ...toRecord(room, 1), last_seq: 0 };
+        // The owner's sockets subscribe to the room; and group rooms are public, so every client may list it.
+        await ctx.broadcast<MembershipEvent>("room.member_joined", { room_id: room.id, user });
+        await ctx.broadcast<RoomDTO>("room.created", created);
+        return created;
       },
     },
 

@@ -52,6 +52,8 @@ export interface RoomListItemDTO extends RoomDTO {
   is_member: boolean;
   unread_count: number;
   last_read_seq: number;
+  /** The newest message, for members only. */
+  last_message: MessageDTO | null;
 }
 
 export interface MemberDTO {
