@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type Redis from "ioredis";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Op } from "sequelize";
 import type { Transaction } from "sequelize";
@@ -6,7 +7,10 @@ import { configOf } from "../lib/broker-config";
 import { cacheKeys, invalidate } from "../lib/cache-keys";
 import { isUniqueViolation } from "../lib/database";
 import { ErrorCode, errors } from "../lib/errors";
+import { memoryFailureCounter, redisFailureCounter } from "../lib/failure-counter";
+import type { FailureCounter } from "../lib/failure-counter";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../lib/passwords";
+import { createRedisClient } from "../lib/redis";
 import { signAccessToken, signRefreshToken, userFromAccessToken, verifyToken } from "../lib/tokens";
 import { DbMixin } from "../mixins/db.mixin";
 import type { DbThis } from "../mixins/db.mixin";
@@ -42,7 +46,12 @@ export interface UsersByIdsParams {
 interface AuthMethods {
   issueTokens(this: AuthThis, user: AuthUser, family: string, t?: Transaction): Promise<TokenPair>;
 }
-type AuthThis = Service & DbThis & AuthMethods;
+type AuthThis = Service & DbThis & AuthMethods & { failures: FailureCounter; redis: Redis | null };
+
+/** Failed logins allowed per account and per client IP within the window; then 429 until it ends. */
+export const MAX_FAILED_LOGINS_PER_ACCOUNT = 10;
+export const MAX_FAILED_LOGINS_PER_IP = 100;
+const FAILED_LOGIN_WINDOW_SEC = 15 * 60;
 
 const INVALID_CREDENTIALS = "No active account found with the given credentials";
 
@@ -115,9 +124,19 @@ const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
         password: { type: "string", min: 1, max: 1024 },
       },
       async handler(this: AuthThis, ctx: Context<LoginParams, ChatMeta>): Promise<TokenPair> {
+        const keys = [`login:user:${ctx.params.username.toLowerCase()}`, `login:ip:${ctx.meta.ip ?? "unknown"}`];
+        const [accountFailures, ipFailures] = await Promise.all(keys.map((key) => this.failures.count(key)));
+        if (accountFailures >= MAX_FAILED_LOGINS_PER_ACCOUNT || ipFailures >= MAX_FAILED_LOGINS_PER_IP) {
+          const waits = await Promise.all(keys.map((key) => this.failures.resetIn(key)));
+          throw errors.rateLimited(Math.max(1, ...waits));
+        }
         const user = await User.findOne({ where: { username: ctx.params.username } });
         const matches = await verifyPassword(ctx.params.password, user?.password_hash ?? (await dummyPasswordHash()));
-        if (!user || !matches) throw errors.unauthorized(INVALID_CREDENTIALS, ErrorCode.INVALID_CREDENTIALS);
+        if (!user || !matches) {
+          await Promise.all(keys.map((key) => this.failures.fail(key)));
+          throw errors.unauthorized(INVALID_CREDENTIALS, ErrorCode.INVALID_CREDENTIALS);
+        }
+        await this.failures.reset(keys[0]);
         return this.db.transaction((t) => this.issueTokens({ id: user.id, username: user.username }, randomUUID(), t));
       },
     },
@@ -237,6 +256,21 @@ const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
       );
       return { access: signAccessToken(config.jwtSecret, user, config.accessTokenTtlSec), refresh: refresh.token };
     },
+  },
+
+  started(this: AuthThis) {
+    const { redisUrl, namespace } = configOf(this.broker);
+    this.redis = redisUrl ? createRedisClient(redisUrl) : null;
+    this.redis?.on("error", () => undefined); // failures surface on the commands, where they are handled
+    this.failures = this.redis
+      ? redisFailureCounter(this.redis, namespace, FAILED_LOGIN_WINDOW_SEC, (err) =>
+          this.logger.warn("login throttling unavailable", String(err)),
+        )
+      : memoryFailureCounter(FAILED_LOGIN_WINDOW_SEC);
+  },
+
+  async stopped(this: AuthThis) {
+    if (this.redis) await this.redis.quit().catch(() => undefined);
   },
 };
 

@@ -146,7 +146,7 @@ describeBrowser("web client at /test (Chromium)", () => {
     await messageItem(bob, "message deleted").waitFor();
     const seqs = await bob
       .locator("#messages .message")
-      .evaluateAll((items) => items.map((li) => Number((li as HTMLElement).dataset.seq)));
+      .evaluateAll((items) => items.map((li) => Number(li.getAttribute("data-seq"))));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
 
@@ -195,7 +195,7 @@ describeBrowser("web client at /test (Chromium)", () => {
     const page = await context.newPage();
     await page.goto(`${app.baseUrl}/test/`);
     await register(page, uniqueName("phone"));
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ARTIFACTS, "phone.png") });
   }, 60_000);

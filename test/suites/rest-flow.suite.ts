@@ -42,6 +42,30 @@ export function restFlowSuite(start: () => Promise<TestApp>): void {
     expect((await api.get("/api/users/me", bob.access)).body).toMatchObject({ id: bob.id, username: bob.username });
   });
 
+  test("failed logins of one account are throttled with 429 RATE_LIMITED; other accounts are not", async () => {
+    const victim = await registerUser(api, "victim");
+    const bystander = await registerUser(api, "bystander");
+    for (let i = 0; i < 10; i++) {
+      const wrong = await api.post("/api/token/", { username: victim.username, password: "wrong-password" });
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.code).toBe("INVALID_CREDENTIALS");
+    }
+    const throttled = await api.post("/api/token/", { username: victim.username, password: victim.password });
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.code).toBe("RATE_LIMITED");
+    expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
+    const other = await api.post("/api/token/", { username: bystander.username, password: bystander.password });
+    expect(other.status).toBe(200);
+  });
+
+  test("a successful login clears the account's failures", async () => {
+    const user = await registerUser(api, "forgetful");
+    for (let i = 0; i < 9; i++) await api.post("/api/token/", { username: user.username, password: "wrong-password" });
+    expect((await api.post("/api/token/", { username: user.username, password: user.password })).status).toBe(200);
+    for (let i = 0; i < 9; i++) await api.post("/api/token/", { username: user.username, password: "wrong-password" });
+    expect((await api.post("/api/token/", { username: user.username, password: user.password })).status).toBe(200);
+  });
+
   test("health: live and ready", async () => {
     expect((await api.get("/health/live")).status).toBe(200);
     const ready = await api.get("/health/ready");
