@@ -196,6 +196,12 @@ export class PlainWsGateway {
     }
   }
 
+  /** Every open connection of this gateway, for presence. */
+  connections(): { connId: string; user: AuthUser }[] {
+    const all = [...this.onlineClients, ...[...this.chatClients.values()].flatMap((clients) => [...clients])];
+    return all.map(({ connId, user }) => ({ connId, user }));
+  }
+
   /** Closes every socket (gateway shutdown). */
   close(): void {
     for (const client of this.wss.clients) client.close(1001, "server shutting down");

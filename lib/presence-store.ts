@@ -10,8 +10,8 @@ export interface PresenceStore {
   connect(user: AuthUser, connId: string, nodeId: string): Promise<boolean>;
   /** Forgets a connection; true when the user just went offline. */
   disconnect(user: AuthUser, connId: string, nodeId: string): Promise<boolean>;
-  /** Marks a gateway node alive for `ttlSec` seconds. */
-  heartbeat(nodeId: string, ttlSec: number): Promise<void>;
+  /** Marks a gateway node alive for `ttlSec` seconds; false when it was not (new, or taken for dead). */
+  heartbeat(nodeId: string, ttlSec: number): Promise<boolean>;
   /** Drops every connection of one node (it stopped, or its heartbeat expired); returns who went offline. */
   dropNode(nodeId: string): Promise<AuthUser[]>;
   /** Nodes that have connections but no live heartbeat. */
@@ -47,8 +47,9 @@ export function memoryPresenceStore(): PresenceStore {
       return Promise.resolve(disconnect(user, connId));
     },
     heartbeat(nodeId, ttlSec) {
+      const wasAlive = (aliveUntil.get(nodeId) ?? 0) >= Date.now();
       aliveUntil.set(nodeId, Date.now() + ttlSec * 1000);
-      return Promise.resolve();
+      return Promise.resolve(wasAlive);
     },
     dropNode(nodeId) {
       const wentOffline: AuthUser[] = [];
@@ -138,7 +139,7 @@ export function redisPresenceStore(redis: Redis, prefix: string): PresenceStore 
     },
     disconnect,
     async heartbeat(nodeId, ttlSec) {
-      await redis.set(KEY.alive(nodeId), "1", "EX", ttlSec);
+      return (await redis.set(KEY.alive(nodeId), "1", "EX", ttlSec, "GET")) !== null;
     },
     async dropNode(nodeId) {
       const members = await redis.smembers(KEY.node(nodeId));

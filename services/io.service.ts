@@ -245,8 +245,21 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
       return { ok: true, exp: claims.exp };
     },
 
+    /** Keeps this gateway's connections alive in presence, and reports them again if it was taken for dead. */
     async heartbeat(this: IoThis): Promise<void> {
-      await this.broker.call("presence.heartbeat", { nodeId: this.broker.nodeID });
+      const nodeId = this.broker.nodeID;
+      const { known } = await this.broker.call<{ known: boolean }, { nodeId: string }>("presence.heartbeat", {
+        nodeId,
+      });
+      if (known) return;
+      const sockets = [...(this.io?.of("/").sockets.values() ?? [])].filter((socket) => sessionOf(socket)?.user);
+      const connections = [
+        ...sockets.map((socket) => ({ connId: socket.id, user: sessionOf(socket).user })),
+        ...this.plainWs.connections(),
+      ];
+      for (const { connId, user } of connections) {
+        await this.broker.call("presence.connect", { connId, nodeId }, { meta: { user } });
+      }
     },
   },
 

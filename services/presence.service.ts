@@ -84,13 +84,18 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
       },
     },
 
-    /** A gateway says it is alive; its connections survive while it keeps saying so. */
+    /**
+     * A gateway says it is alive; its connections survive while it keeps saying so. `known: false` tells
+     * a gateway that was taken for dead (a long pause) to report its connections again.
+     */
     heartbeat: {
       visibility: "public",
       params: { nodeId: connectionParams.nodeId },
-      async handler(this: PresenceThis, ctx: Context<{ nodeId: string }>): Promise<{ ok: true }> {
-        await this.store.heartbeat(ctx.params.nodeId, HEARTBEAT_TTL_SEC).catch((err) => this.degraded(err));
-        return { ok: true };
+      async handler(this: PresenceThis, ctx: Context<{ nodeId: string }>): Promise<{ known: boolean }> {
+        const known = await this.store
+          .heartbeat(ctx.params.nodeId, HEARTBEAT_TTL_SEC)
+          .catch((err) => this.degraded(err));
+        return { known };
       },
     },
 
