@@ -93,7 +93,10 @@ function parseServices(env: Env): ServiceName[] {
 function parseDatabaseUrl(env: Env): string {
   const raw = nonEmpty(env, "DATABASE_URL");
   if (raw === undefined) return `sqlite:${DEFAULT_DATA_DIR}/chat.sqlite`;
-  if (raw.startsWith("sqlite:")) return raw;
+  if (raw.startsWith("sqlite:")) {
+    if (raw === "sqlite:") throw new ConfigError("DATABASE_URL sqlite: needs a file name or :memory:");
+    return raw;
+  }
   parseUrl("DATABASE_URL", raw, ["postgres:", "postgresql:"]);
   return raw;
 }
@@ -117,6 +120,17 @@ function parseLogLevel(env: Env): LogLevel {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
   }
   return raw as LogLevel;
+}
+
+/** A size body-parser understands ("64kb", "1mb", "2048"); it would read a typo as "no limit". */
+function parseBodyLimit(env: Env): string {
+  const raw = nonEmpty(env, "BODY_LIMIT");
+  if (raw === undefined) return "64kb";
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(raw);
+  if (!match || Number(match[1]) <= 0) {
+    throw new ConfigError(`BODY_LIMIT must be a positive size such as 64kb or 1mb, got "${raw}"`);
+  }
+  return raw;
 }
 
 function parseCorsOrigins(env: Env): string[] {
@@ -169,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     namespace: parseNamespace(env),
     logLevel: parseLogLevel(env),
     corsOrigins: parseCorsOrigins(env),
-    bodyLimit: nonEmpty(env, "BODY_LIMIT") ?? "64kb",
+    bodyLimit: parseBodyLimit(env),
     msgRatePerSec: parseInteger(env, "MSG_RATE_PER_SEC", 5, 1, 1_000_000),
     msgBurst: parseInteger(env, "MSG_BURST", 20, 1, 1_000_000),
     production,

@@ -52,6 +52,15 @@ export function toHttpError(thrown: unknown): HttpError {
       headers: {},
     };
   }
+  // A body that does not inflate (moleculer-web keeps zlib's string code, e.g. Z_DATA_ERROR, and drops
+  // the 400), or that ended before its Content-Length.
+  if (
+    (typeof err.code === "string" && err.code.startsWith("Z_")) ||
+    type === "request.aborted" ||
+    type === "request.size.invalid"
+  ) {
+    return { status: 400, body: { error: "Malformed request body", code: ErrorCode.INVALID_JSON }, headers: {} };
+  }
   if (type === "entity.parse.failed") {
     return { status: 400, body: { error: "Malformed JSON body", code: ErrorCode.INVALID_JSON }, headers: {} };
   }
