@@ -44,6 +44,13 @@ export const SOCKET_CALLS: Record<string, string> = {
   "presence.online": "presence.online",
 };
 
+/**
+ * A socket with this much unsent is not keeping up: it is disconnected (and catches up with
+ * messages.sync when it reconnects) rather than buffered without bound. Emits never wait for it.
+ */
+const MAX_PENDING_BYTES = 1024 * 1024;
+const MAX_PENDING_PACKETS = 2000;
+
 /** Largest Socket.IO packet; far above the 1,000-character content limit, which is checked per call. */
 export const MAX_SOCKET_PACKET_BYTES = 64 * 1024;
 
@@ -61,6 +68,7 @@ interface IoMethods {
   armExpiry(this: IoThis, socket: Socket, exp: number): void;
   reauthenticate(this: IoThis, socket: Socket, token: unknown): { ok: true; exp: number };
   heartbeat(this: IoThis): Promise<void>;
+  dropSlowConsumers(this: IoThis): void;
 }
 type IoThis = Service &
   IoMethods & {
@@ -245,6 +253,21 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
       return { ok: true, exp: claims.exp };
     },
 
+    dropSlowConsumers(this: IoThis): void {
+      for (const socket of this.io?.of("/").sockets.values() ?? []) {
+        // engine.io keeps packets the transport could not take yet; the websocket transport wraps a ws socket.
+        const conn = socket.conn as unknown as {
+          writeBuffer: unknown[];
+          transport: { socket?: { bufferedAmount?: number } };
+        };
+        const pendingBytes = conn.transport.socket?.bufferedAmount ?? 0;
+        if (conn.writeBuffer.length > MAX_PENDING_PACKETS || pendingBytes > MAX_PENDING_BYTES) {
+          this.logger.warn("disconnecting a socket that does not keep up", { userId: sessionOf(socket).user.id });
+          socket.disconnect(true);
+        }
+      }
+    },
+
     /** Keeps this gateway's connections alive in presence, and reports them again if it was taken for dead. */
     async heartbeat(this: IoThis): Promise<void> {
       const nodeId = this.broker.nodeID;
@@ -302,6 +325,7 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
     });
     this.heartbeatTimer = setInterval(() => {
       this.heartbeat().catch((err: unknown) => this.logger.warn("presence heartbeat failed", String(err)));
+      this.dropSlowConsumers();
     }, HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();
     return this.heartbeat().catch((err: unknown) => this.logger.warn("presence heartbeat failed", String(err)));
