@@ -145,15 +145,19 @@ export function plainWs(baseUrl: string, path: string): PlainClient {
       const seen = frames.find(filter);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const waiter = { filter, resolve };
-        waiters.push(waiter);
-        setTimeout(() => {
+        const timer = setTimeout(() => {
           const i = waiters.indexOf(waiter);
-          if (i >= 0) {
-            waiters.splice(i, 1);
-            reject(new Error("timed out waiting for a frame"));
-          }
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error("timed out waiting for a frame"));
         }, timeoutMs);
+        const waiter = {
+          filter,
+          resolve: (frame: any) => {
+            clearTimeout(timer);
+            resolve(frame);
+          },
+        };
+        waiters.push(waiter);
       });
     },
     close: () => ws.close(),
