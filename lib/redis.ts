@@ -13,3 +13,23 @@ export function createRedisClient(url: string): Redis {
     lazyConnect: false,
   });
 }
+
+/**
+ * The publish and subscribe clients of the Socket.IO Redis adapter, which fires commands without
+ * handling their promises. Commands wait for a reconnect instead of failing after a few retries (the
+ * subscriptions must outlive an outage), and a command that fails anyway (its client being closed) is
+ * not left as an unhandled rejection, which would end the process.
+ */
+export function createAdapterClients(url: string): [Redis, Redis] {
+  const pub = new Redis(url, { maxRetriesPerRequest: null });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) {
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (...args: Parameters<Redis["sendCommand"]>) => {
+      const result = send(...args);
+      if (result instanceof Promise) result.catch(() => undefined);
+      return result;
+    };
+  }
+  return [pub, sub];
+}

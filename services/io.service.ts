@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Duplex } from "node:stream";
 import { createAdapter } from "@socket.io/redis-adapter";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import SocketIOMixin from "moleculer-io";
 import type { Server as IOServer, Socket } from "socket.io";
@@ -14,6 +14,7 @@ import { configOf } from "../lib/broker-config";
 import { ErrorCode, errors } from "../lib/errors";
 import { PlainWsGateway } from "../lib/plain-ws";
 import type { WsRoomEvent } from "../lib/plain-ws";
+import { createAdapterClients } from "../lib/redis";
 import { RoomSequencer } from "../lib/room-sequencer";
 import { verifyToken } from "../lib/tokens";
 import { HEARTBEAT_INTERVAL_MS } from "./presence.service";
@@ -80,6 +81,10 @@ type IoThis = Service &
     heartbeatTimer: NodeJS.Timeout | null;
     upgradeListener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   };
+
+interface IoSettings {
+  io: { namespaces: Record<string, { events: { call: { aliases: Record<string, string> } } }> };
+}
 
 function sessionOf(socket: Socket): SocketSession {
   return socket.data as SocketSession;
@@ -287,6 +292,9 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
   },
 
   created(this: IoThis) {
+    // The merged settings give the alias table Object's prototype: without one, names such as
+    // "toString" or "__proto__" are unknown calls instead of inherited members that crash the lookup.
+    Object.setPrototypeOf((this.settings as IoSettings).io.namespaces["/"].events.call.aliases, null);
     const api = this.broker.getLocalService("api") as unknown as { server?: HttpServer } | undefined;
     if (!api?.server) throw new Error("the io service needs the api service on the same node");
     // moleculer-io attaches Socket.IO to `this.server` when it starts.
@@ -307,15 +315,15 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
 
   started(this: IoThis) {
     const io = this.io!;
-    const { redisUrl } = configOf(this.broker);
+    const { redisUrl, namespace } = configOf(this.broker);
     if (redisUrl) {
       // The adapter subscribes before the connection is up, so these clients keep ioredis' offline queue.
-      const pub = new Redis(redisUrl);
-      const sub = pub.duplicate();
+      const [pub, sub] = createAdapterClients(redisUrl);
       for (const client of [pub, sub])
         client.on("error", (err) => this.logger.warn("Socket.IO Redis adapter", String(err)));
       this.redisClients = [pub, sub];
-      io.adapter(createAdapter(pub, sub));
+      // Its channels carry the namespace, like every other Redis key, so clusters sharing a Redis stay apart.
+      io.adapter(createAdapter(pub, sub, { key: `${namespace}:socket.io` }));
     }
     io.of("/").on("connection", (socket: Socket) => {
       this.onConnection(socket).catch((err: unknown) => {
@@ -328,7 +336,12 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
       this.dropSlowConsumers();
     }, HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();
-    return this.heartbeat().catch((err: unknown) => this.logger.warn("presence heartbeat failed", String(err)));
+    // Connections reported before this node's first heartbeat would be swept as a dead node's, and at
+    // start-up the presence service may not be discovered yet: wait for it (bounded) before the first one.
+    return this.broker
+      .waitForServices("presence", 10_000, 100)
+      .then(() => this.heartbeat())
+      .catch((err: unknown) => this.logger.warn("presence heartbeat failed", String(err)));
   },
 
   async stopped(this: IoThis) {
@@ -341,13 +354,20 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
     this.io = undefined;
     if (io) {
       // Not io.close(): that would also close the HTTP server, which belongs to the api service.
-      io.disconnectSockets(true);
+      // Only this gateway's sockets: without .local the Redis adapter disconnects every gateway's.
+      io.local.disconnectSockets(true);
       io.engine.close();
     }
     await this.broker
       .call("presence.dropNode", { nodeId: this.broker.nodeID })
       .catch((err: unknown) => this.logger.warn("presence.dropNode failed", String(err)));
-    await Promise.all(this.redisClients.map((client) => client.quit().catch(() => undefined)));
+    // quit() waits for a connection; while Redis is unreachable that would hold up shutdown forever.
+    await Promise.all(
+      this.redisClients.map(async (client) => {
+        if (client.status === "ready") await client.quit().catch(() => undefined);
+        else client.disconnect();
+      }),
+    );
   },
 };
 

@@ -300,7 +300,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       async handler(this: RoomsThis, ctx: Context<RoomParams, ChatMeta>): Promise<{ ok: true; room_deleted: boolean }> {
         const user = this.caller(ctx);
         const { roomId } = ctx.params;
-        const roomDeleted = await this.db.transaction(async (t) => {
+        const { roomDeleted, promotedId } = await this.db.transaction(async (t) => {
           const room = await this.lockRoom(roomId, t);
           const membership = await Membership.findOne({ where: { room_id: roomId, user_id: user.id }, transaction: t });
           if (!membership) throw errors.badRequest(ErrorCode.NOT_A_MEMBER, "You are not a member of this room");
@@ -317,14 +317,17 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
           });
           if (!next) {
             await room.destroy({ transaction: t });
-            return true;
+            return { roomDeleted: true, promotedId: null };
           }
           if (membership.role === "owner" && next.role !== "owner") {
             await next.update({ role: "owner" }, { transaction: t });
+            return { roomDeleted: false, promotedId: next.user_id };
           }
-          return false;
+          return { roomDeleted: false, promotedId: null };
         });
-        await invalidate(this.broker, cacheKeys.roomAccess(roomId, user.id), cacheKeys.room(roomId));
+        // The new owner's cached role must go too, or they cannot moderate until it expires.
+        const promotedKeys = promotedId === null ? [] : [cacheKeys.roomAccess(roomId, promotedId)];
+        await invalidate(this.broker, cacheKeys.roomAccess(roomId, user.id), cacheKeys.room(roomId), ...promotedKeys);
         await ctx.broadcast<MembershipEvent>("room.member_left", { room_id: roomId, user });
         if (roomDeleted) {
           await this.broker.cacher?.clean(cacheKeys.roomAccessAll(roomId));
