@@ -3,6 +3,7 @@ import type { BrokerOptions, Cacher, ServiceSchema } from "moleculer";
 import type { Config, ServiceName } from "./config";
 import { bindConfig } from "./lib/broker-config";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
+import { ChatValidator } from "./lib/validation";
 import ApiService from "./services/api.service";
 import AuthService from "./services/auth.service";
 import IoService from "./services/io.service";
@@ -49,7 +50,7 @@ export function brokerOptions(config: Config): BrokerOptions {
     registry: { strategy: "RoundRobin", preferLocal: true },
     // On shutdown, finish the requests in flight before leaving the mesh.
     tracking: { enabled: true, shutdownTimeout: 5000 },
-    validator: true,
+    validator: new ChatValidator(),
     // Moleculer announces a new node's services after a 1 s debounce, and broadcasts sent meanwhile
     // skip it; announcing at once when started closes that window for a gateway joining a cluster.
     async started(broker: ServiceBroker) {

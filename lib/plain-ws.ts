@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { RawData } from "ws";
 import { ErrorCode } from "./errors";
 import { verifyToken } from "./tokens";
+import { MAX_INT4 } from "./validation";
 import type { RoomAccess } from "../services/rooms.service";
 import type { AuthUser, MemberStatus, MembershipEvent, MessageDTO, PresenceEvent } from "../types";
 
@@ -83,8 +84,10 @@ export class PlainWsGateway {
       return;
     }
     if (roomId !== null) {
-      const access = await this.call<RoomAccess>("rooms.access", { roomId, userId: user.id });
-      if (!access.role) {
+      // An id past the database's range names no room.
+      const access =
+        roomId > MAX_INT4 ? null : await this.call<RoomAccess>("rooms.access", { roomId, userId: user.id });
+      if (!access?.role) {
         ws.close(CLOSE_NOT_A_MEMBER, "not a member");
         return;
       }

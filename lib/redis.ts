@@ -33,3 +33,13 @@ export function createAdapterClients(url: string): [Redis, Redis] {
   }
   return [pub, sub];
 }
+
+/**
+ * Closes a client whatever state it is in. quit() needs a connection: without one it fails (offline
+ * queue off) or waits for ever (queue on), and either way leaves the client reconnecting, which keeps
+ * the process alive after shutdown.
+ */
+export async function closeRedisClient(client: Redis): Promise<void> {
+  if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}

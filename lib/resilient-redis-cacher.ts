@@ -1,4 +1,5 @@
 import { Cachers } from "moleculer";
+import type Redis from "ioredis";
 import type { GenericObject, LoggerInstance } from "moleculer";
 
 /**
@@ -50,6 +51,13 @@ export class ResilientRedisCacher extends Cachers.Redis {
 
   override clean(match?: string | string[]): Promise<unknown> {
     return super.clean(match).catch(this.degraded("clean", undefined));
+  }
+
+  /** The base class's quit() fails on a client that is not connected and leaves it reconnecting for ever. */
+  override close(): Promise<unknown> {
+    const client = (this as unknown as { client?: Redis }).client;
+    if (client && client.status !== "ready") client.disconnect();
+    return super.close().catch(() => undefined);
   }
 
   /** True when Redis answers a PING now. */

@@ -1,10 +1,64 @@
+import { Validators } from "moleculer";
 import { errors } from "./errors";
 
-/** fastest-validator rule for ids coming from paths and queries ("12"), refusing "abc" or "1 OR 1=1". */
-export const idParam = { type: "number", integer: true, positive: true, convert: true } as const;
+/** Largest id or seq the database holds (a PostgreSQL integer). */
+export const MAX_INT4 = 2_147_483_647;
+
+interface RuleContext {
+  schema: { min?: number };
+  messages: unknown;
+}
+interface RuleCompiler {
+  makeError(opts: { type: string; actual: string; expected?: number; messages: unknown }): string;
+}
+
+/**
+ * fastest-validator rule "wholeNumber": an integer, or a string of digits (paths and queries), within
+ * `min` and the database's integer range. Unlike `convert: true` it refuses what Number() would quietly
+ * turn into a number: true, null, "", [5].
+ */
+function wholeNumberRule(
+  this: RuleCompiler,
+  { schema, messages }: RuleContext,
+): { sanitized: boolean; source: string } {
+  const min = schema.min ?? 0;
+  return {
+    sanitized: true,
+    source: `
+      var origValue = value;
+      if (typeof value === "string" && /^-?[0-9]{1,16}$/.test(value)) value = Number(value);
+      if (typeof value !== "number" || !Number.isInteger(value)) {
+        ${this.makeError({ type: "numberInteger", actual: "origValue", messages })}
+        return value;
+      }
+      if (value < ${min}) {
+        ${this.makeError({ type: "numberMin", expected: min, actual: "origValue", messages })}
+      }
+      if (value > ${MAX_INT4}) {
+        ${this.makeError({ type: "numberMax", expected: MAX_INT4, actual: "origValue", messages })}
+      }
+      return value;
+    `,
+  };
+}
+
+/** Moleculer's fastest-validator with the project's own rules. */
+export class ChatValidator extends Validators.Fastest {
+  constructor() {
+    super();
+    // The typings do not expose the fastest-validator instance Moleculer wraps.
+    (this as unknown as { validator: { add(name: string, rule: unknown): void } }).validator.add(
+      "wholeNumber",
+      wholeNumberRule,
+    );
+  }
+}
+
+/** Ids from paths, queries and bodies ("12" or 12), refusing "abc", "1 OR 1=1", true or [12]. */
+export const idParam = { type: "wholeNumber", min: 1 } as const;
 export const optionalIdParam = { ...idParam, optional: true } as const;
 /** A seq cursor: 0 or more. */
-export const seqParam = { type: "number", integer: true, min: 0, convert: true } as const;
+export const seqParam = { type: "wholeNumber", min: 0 } as const;
 
 export const MAX_CONTENT_CODE_POINTS = 1000;
 export const MAX_ROOM_NAME_CODE_POINTS = 100;

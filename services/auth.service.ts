@@ -10,7 +10,7 @@ import { ErrorCode, errors } from "../lib/errors";
 import { memoryFailureCounter, redisFailureCounter } from "../lib/failure-counter";
 import type { FailureCounter } from "../lib/failure-counter";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../lib/passwords";
-import { createRedisClient } from "../lib/redis";
+import { closeRedisClient, createRedisClient } from "../lib/redis";
 import { signAccessToken, signRefreshToken, userFromAccessToken, verifyToken } from "../lib/tokens";
 import { DbMixin } from "../mixins/db.mixin";
 import type { DbThis } from "../mixins/db.mixin";
@@ -270,7 +270,7 @@ const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
   },
 
   async stopped(this: AuthThis) {
-    if (this.redis) await this.redis.quit().catch(() => undefined);
+    if (this.redis) await closeRedisClient(this.redis);
   },
 };
 

@@ -14,7 +14,7 @@ import { configOf } from "../lib/broker-config";
 import { ErrorCode, errors } from "../lib/errors";
 import { PlainWsGateway } from "../lib/plain-ws";
 import type { WsRoomEvent } from "../lib/plain-ws";
-import { createAdapterClients } from "../lib/redis";
+import { closeRedisClient, createAdapterClients } from "../lib/redis";
 import { RoomSequencer } from "../lib/room-sequencer";
 import { verifyToken } from "../lib/tokens";
 import { HEARTBEAT_INTERVAL_MS } from "./presence.service";
@@ -361,13 +361,7 @@ const IoService: ServiceSchema<ServiceSettingSchema, IoThis> = {
     await this.broker
       .call("presence.dropNode", { nodeId: this.broker.nodeID })
       .catch((err: unknown) => this.logger.warn("presence.dropNode failed", String(err)));
-    // quit() waits for a connection; while Redis is unreachable that would hold up shutdown forever.
-    await Promise.all(
-      this.redisClients.map(async (client) => {
-        if (client.status === "ready") await client.quit().catch(() => undefined);
-        else client.disconnect();
-      }),
-    );
+    await Promise.all(this.redisClients.map(closeRedisClient));
   },
 };
 

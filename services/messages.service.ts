@@ -8,8 +8,8 @@ import { isUniqueViolation } from "../lib/database";
 import { ErrorCode, errors } from "../lib/errors";
 import { memoryRateLimiter, redisRateLimiter } from "../lib/rate-limiter";
 import type { RateLimiter } from "../lib/rate-limiter";
-import { createRedisClient } from "../lib/redis";
-import { idParam, seqParam, validateContent } from "../lib/validation";
+import { closeRedisClient, createRedisClient } from "../lib/redis";
+import { MAX_INT4, idParam, seqParam, validateContent } from "../lib/validation";
 import { DbMixin } from "../mixins/db.mixin";
 import type { DbThis } from "../mixins/db.mixin";
 import { Message, RoomSequence, initMessage, initRoomSequence } from "../models/message.model";
@@ -236,6 +236,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
         const rooms: Record<string, RoomSync> = {};
         await Promise.all(
           cursors.map(async ({ roomId, lastSeq }) => {
+            if (roomId > MAX_INT4) return; // no such room can exist
             const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", { roomId, userId: user.id });
             if (!access.role) return;
             const [newer, changed] = await Promise.all([
@@ -435,7 +436,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
   },
 
   async stopped(this: MessagesThis) {
-    if (this.redis) await this.redis.quit().catch(() => undefined);
+    if (this.redis) await closeRedisClient(this.redis);
   },
 };
 

@@ -5,7 +5,7 @@ import { configOf } from "../lib/broker-config";
 import { ErrorCode, errors } from "../lib/errors";
 import { memoryPresenceStore, redisPresenceStore } from "../lib/presence-store";
 import type { PresenceStore } from "../lib/presence-store";
-import { createRedisClient } from "../lib/redis";
+import { closeRedisClient, createRedisClient } from "../lib/redis";
 import { idParam } from "../lib/validation";
 import type { AuthUser, ChatMeta, PresenceEvent, TypingEvent } from "../types";
 import type { AccessParams, RoomAccess } from "./rooms.service";
@@ -223,7 +223,7 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const timer of this.typingTimers.values()) clearTimeout(timer);
     this.typingTimers.clear();
-    if (this.redis) await this.redis.quit().catch(() => undefined);
+    if (this.redis) await closeRedisClient(this.redis);
   },
 };
 
