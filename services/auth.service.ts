@@ -6,6 +6,7 @@ import type { Transaction } from "sequelize";
 import { configOf } from "../lib/broker-config";
 import { cacheKeys, invalidate } from "../lib/cache-keys";
 import { isUniqueViolation } from "../lib/database";
+import { callerOf } from "../lib/caller";
 import { ErrorCode, errors } from "../lib/errors";
 import { memoryFailureCounter, redisFailureCounter } from "../lib/failure-counter";
 import type { FailureCounter } from "../lib/failure-counter";
@@ -57,11 +58,6 @@ const INVALID_CREDENTIALS = "No active account found with the given credentials"
 
 function toUserDTO(user: User): UserDTO {
   return { id: user.id, username: user.username, email: user.email, first_name: user.first_name };
-}
-
-function authenticated(ctx: Context<unknown, ChatMeta>): AuthUser {
-  if (!ctx.meta.user) throw errors.unauthorized();
-  return ctx.meta.user;
 }
 
 const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
@@ -189,7 +185,7 @@ const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
     me: {
       visibility: "published",
       async handler(this: AuthThis, ctx: Context<unknown, ChatMeta>): Promise<UserDTO> {
-        const user = await User.findByPk(authenticated(ctx).id);
+        const user = await User.findByPk(callerOf(ctx).id);
         if (!user) throw errors.notFound("User");
         return toUserDTO(user);
       },
@@ -207,7 +203,7 @@ const AuthService: ServiceSchema<ServiceSettingSchema, AuthThis> = {
         if (email !== undefined && email !== "" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
           throw errors.validation({ email: "Enter a valid email address" });
         }
-        const userId = authenticated(ctx).id;
+        const userId = callerOf(ctx).id;
         const user = await this.db.transaction(async (t) => {
           const found = await User.findByPk(userId, { transaction: t, lock: t.LOCK.UPDATE });
           if (!found) throw errors.notFound("User");

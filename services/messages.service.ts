@@ -5,6 +5,7 @@ import type { Transaction, WhereOptions } from "sequelize";
 import { configOf } from "../lib/broker-config";
 import { cacheKeys, invalidate } from "../lib/cache-keys";
 import { isUniqueViolation } from "../lib/database";
+import { callerOf } from "../lib/caller";
 import { ErrorCode, errors } from "../lib/errors";
 import { memoryRateLimiter, redisRateLimiter } from "../lib/rate-limiter";
 import type { RateLimiter } from "../lib/rate-limiter";
@@ -66,7 +67,6 @@ export interface SyncResult {
 }
 
 interface MessagesMethods {
-  caller(ctx: Context<unknown, ChatMeta>): AuthUser;
   requireMember(this: MessagesThis, ctx: Context<unknown, ChatMeta>, roomId: number): Promise<RoomAccess>;
   toDTOs(this: MessagesThis, ctx: Context, rows: Message[]): Promise<MessageDTO[]>;
   nextSeq(this: MessagesThis, roomId: number, t: Transaction): Promise<number>;
@@ -121,7 +121,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
         clientMsgId: clientMsgIdParam,
       },
       async handler(this: MessagesThis, ctx: Context<SendParams, ChatMeta>): Promise<MessageDTO> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const { roomId } = ctx.params;
         const content = validateContent(ctx.params.content);
         const clientMsgId = ctx.params.clientMsgId ?? ctx.params.client_msg_id ?? null;
@@ -219,7 +219,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
         since: { type: "string", optional: true, max: 40 },
       },
       async handler(this: MessagesThis, ctx: Context<SyncParams, ChatMeta>): Promise<SyncResult> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const wanted = Object.entries(ctx.params.rooms);
         if (wanted.length > MAX_SYNC_ROOMS)
           throw errors.validation({ rooms: `At most ${MAX_SYNC_ROOMS} rooms per sync` });
@@ -366,13 +366,8 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
   },
 
   methods: {
-    caller(ctx: Context<unknown, ChatMeta>): AuthUser {
-      if (!ctx.meta.user) throw errors.unauthorized();
-      return ctx.meta.user;
-    },
-
     async requireMember(this: MessagesThis, ctx: Context<unknown, ChatMeta>, roomId: number): Promise<RoomAccess> {
-      const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", { roomId, userId: this.caller(ctx).id });
+      const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", { roomId, userId: callerOf(ctx).id });
       if (!access.exists) throw errors.notFound("Room");
       if (!access.role) throw errors.forbidden("Only members of this room can do that", ErrorCode.NOT_A_MEMBER);
       return access;
@@ -402,7 +397,7 @@ const MessagesService: ServiceSchema<ServiceSettingSchema, MessagesThis> = {
       change: MessageChange,
       event: string,
     ): Promise<MessageDTO> {
-      const user = this.caller(ctx);
+      const user = callerOf(ctx);
       const found = await Message.findByPk(ctx.params.messageId);
       if (!found || (ctx.params.roomId !== undefined && found.room_id !== ctx.params.roomId)) {
         throw errors.notFound("Message");

@@ -2,6 +2,7 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import { Errors } from "moleculer";
 import type Redis from "ioredis";
 import { configOf } from "../lib/broker-config";
+import { callerOf } from "../lib/caller";
 import { ErrorCode, errors } from "../lib/errors";
 import { memoryPresenceStore, redisPresenceStore } from "../lib/presence-store";
 import type { PresenceStore } from "../lib/presence-store";
@@ -27,7 +28,6 @@ export interface TypingParams {
 }
 
 interface PresenceMethods {
-  caller(ctx: Context<unknown, ChatMeta>): AuthUser;
   announce(this: PresenceThis, user: AuthUser, isOnline: boolean): Promise<void>;
   sweep(this: PresenceThis): Promise<void>;
   degraded(this: PresenceThis, err: unknown): never;
@@ -61,7 +61,7 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
       visibility: "public",
       params: connectionParams,
       async handler(this: PresenceThis, ctx: Context<ConnectionParams, ChatMeta>): Promise<{ cameOnline: boolean }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const cameOnline = await this.store
           .connect(user, ctx.params.connId, ctx.params.nodeId)
           .catch((err) => this.degraded(err));
@@ -75,7 +75,7 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
       visibility: "public",
       params: connectionParams,
       async handler(this: PresenceThis, ctx: Context<ConnectionParams, ChatMeta>): Promise<{ wentOffline: boolean }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const wentOffline = await this.store
           .disconnect(user, ctx.params.connId, ctx.params.nodeId)
           .catch((err) => this.degraded(err));
@@ -136,7 +136,7 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
       visibility: "published",
       params: { roomId: idParam, typing: "boolean" },
       async handler(this: PresenceThis, ctx: Context<TypingParams, ChatMeta>): Promise<{ ok: true }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const { roomId, typing } = ctx.params;
         const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", { roomId, userId: user.id });
         if (!access.exists) throw errors.notFound("Room");
@@ -168,11 +168,6 @@ const PresenceService: ServiceSchema<ServiceSettingSchema, PresenceThis> = {
   },
 
   methods: {
-    caller(ctx: Context<unknown, ChatMeta>): AuthUser {
-      if (!ctx.meta.user) throw errors.unauthorized();
-      return ctx.meta.user;
-    },
-
     /** Tells every gateway; the rooms are included so each gateway need not look them up. */
     async announce(this: PresenceThis, user: AuthUser, isOnline: boolean): Promise<void> {
       const roomIds = await this.broker.call<number[], { userId: number }>("rooms.roomIdsOf", { userId: user.id });

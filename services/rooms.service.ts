@@ -3,6 +3,7 @@ import { Op, fn, col, literal } from "sequelize";
 import type { Transaction } from "sequelize";
 import { cacheKeys, invalidate } from "../lib/cache-keys";
 import { isUniqueViolation } from "../lib/database";
+import { callerOf } from "../lib/caller";
 import { ErrorCode, errors } from "../lib/errors";
 import { idParam, seqParam, validateRoomName } from "../lib/validation";
 import { DbMixin } from "../mixins/db.mixin";
@@ -10,7 +11,6 @@ import type { DbThis } from "../mixins/db.mixin";
 import { Membership, initMembership } from "../models/membership.model";
 import { Room, initRoom } from "../models/room.model";
 import type {
-  AuthUser,
   ChatMeta,
   MemberDTO,
   MemberRole,
@@ -62,7 +62,6 @@ export interface RoomAccess {
 type RoomRecord = Omit<RoomDTO, "last_seq">;
 
 interface RoomsMethods {
-  caller(ctx: Context<unknown, ChatMeta>): AuthUser;
   loadRoom(this: RoomsThis, ctx: Context, roomId: number): Promise<RoomRecord>;
   requireVisible(this: RoomsThis, ctx: Context<unknown, ChatMeta>, roomId: number): Promise<RoomRecord>;
   withLastSeq(this: RoomsThis, ctx: Context, rooms: RoomRecord[]): Promise<RoomDTO[]>;
@@ -121,7 +120,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
         mine: { type: "any", optional: true },
       },
       async handler(this: RoomsThis, ctx: Context<ListParams, ChatMeta>): Promise<Page<RoomListItemDTO>> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const page = ctx.params.page ?? 1;
         const pageSize = Math.min(ctx.params.page_size ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
         const mine = isTruthyFlag(ctx.params.mine);
@@ -179,7 +178,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
         room_type: { type: "string", optional: true },
       },
       async handler(this: RoomsThis, ctx: Context<CreateParams, ChatMeta>): Promise<RoomDTO> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const name = validateRoomName(ctx.params.name);
         const roomType = ctx.params.room_type ?? "group";
         if (roomType !== "group") {
@@ -217,7 +216,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       visibility: "published",
       params: { user_id: idParam },
       async handler(this: RoomsThis, ctx: Context<DirectParams, ChatMeta>): Promise<RoomDTO> {
-        const me = this.caller(ctx);
+        const me = callerOf(ctx);
         const otherId = ctx.params.user_id;
         if (otherId === me.id) throw errors.validation({ user_id: "You cannot start a direct chat with yourself" });
         const other = await ctx.call<PublicUserDTO | null, { id: number }>("auth.user", { id: otherId });
@@ -263,7 +262,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       visibility: "published",
       params: { roomId: idParam },
       async handler(this: RoomsThis, ctx: Context<RoomParams, ChatMeta>): Promise<RoomDTO> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const { roomId } = ctx.params;
         try {
           await this.db.transaction(async (t) => {
@@ -298,7 +297,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       visibility: "published",
       params: { roomId: idParam },
       async handler(this: RoomsThis, ctx: Context<RoomParams, ChatMeta>): Promise<{ ok: true; room_deleted: boolean }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const { roomId } = ctx.params;
         const { roomDeleted, promotedId } = await this.db.transaction(async (t) => {
           const room = await this.lockRoom(roomId, t);
@@ -343,7 +342,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       visibility: "published",
       params: { roomId: idParam },
       async handler(this: RoomsThis, ctx: Context<RoomParams, ChatMeta>): Promise<{ users: MemberDTO[] }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", {
           roomId: ctx.params.roomId,
           userId: user.id,
@@ -369,7 +368,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       visibility: "published",
       params: { roomId: idParam, seq: seqParam },
       async handler(this: RoomsThis, ctx: Context<ReadParams, ChatMeta>): Promise<{ ok: true; last_read_seq: number }> {
-        const user = this.caller(ctx);
+        const user = callerOf(ctx);
         const { roomId } = ctx.params;
         await this.requireVisible(ctx, roomId);
         const seqs = await ctx.call<Record<string, number>, { roomIds: number[] }>("messages.lastSeqs", {
@@ -432,11 +431,6 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
   },
 
   methods: {
-    caller(ctx: Context<unknown, ChatMeta>): AuthUser {
-      if (!ctx.meta.user) throw errors.unauthorized();
-      return ctx.meta.user;
-    },
-
     async loadRoom(this: RoomsThis, ctx: Context, roomId: number): Promise<RoomRecord> {
       const room = await ctx.call<RoomRecord | null, RoomParams>("rooms.findRoom", { roomId });
       if (!room) throw errors.notFound("Room");
@@ -448,7 +442,7 @@ const RoomsService: ServiceSchema<ServiceSettingSchema, RoomsThis> = {
       if (room.room_type === "direct") {
         const access = await ctx.call<RoomAccess, AccessParams>("rooms.access", {
           roomId,
-          userId: this.caller(ctx).id,
+          userId: callerOf(ctx).id,
         });
         if (!access.role) throw errors.forbidden();
       }
