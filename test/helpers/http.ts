@@ -69,3 +69,24 @@ export async function createRoom(api: Client, owner: TestUser, name = uniqueName
   if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
 }
+
+/** A 4xx with its machine-readable code, in the `{error, code, fields?}` JSON shape and nothing else. */
+export function expectError(res: Reply, status: number, code: string): void {
+  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
+  expectErrorShape(res);
+}
+
+export function expectErrorShape(res: Reply): void {
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(typeof res.body).toBe("object");
+  expect(typeof res.body.error).toBe("string");
+  expect(res.body.error.length).toBeGreaterThan(0);
+  expect(res.body.code).toMatch(/^[A-Z][A-Z_]+$/);
+  expect(Object.keys(res.body).filter((key) => !["error", "code", "fields"].includes(key))).toEqual([]);
+}
+
+/** A 400 VALIDATION_ERROR that names `field`. */
+export function expectFieldError(res: Reply, field: string): void {
+  expectError(res, 400, "VALIDATION_ERROR");
+  expect(Object.keys(res.body.fields ?? {})).toContain(field);
+}

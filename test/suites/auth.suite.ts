@@ -4,7 +4,7 @@
  */
 import type { TestApp } from "../helpers/app";
 import { TEST_JWT_SECRET } from "../helpers/app";
-import { client, registerUser, uniqueName } from "../helpers/http";
+import { client, expectError, registerUser, uniqueName } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
 import {
   accessClaims,
@@ -18,13 +18,6 @@ import {
 } from "../helpers/jwt";
 
 const PASSWORD = "correct-horse-battery";
-
-/** A 4xx with the machine-readable code, in the `{error, code}` shape. */
-function expectError(res: Reply, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(typeof res.body.error).toBe("string");
-  expect(res.body.error.length).toBeGreaterThan(0);
-}
 
 /** Every key of a JSON value, at any depth. */
 function keysOf(value: unknown): string[] {

@@ -4,13 +4,8 @@
  * changes them must clean them. Each test reads first, so a cache entry exists before the write.
  */
 import type { TestApp } from "../helpers/app";
-import { client, createRoom, registerUser } from "../helpers/http";
+import { client, createRoom, expectError, registerUser } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
-
-/** A 4xx with the machine-readable code, in the `{error, code}` shape. */
-function expectError(res: Reply, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-}
 
 export function cacheSuite(start: () => Promise<TestApp>): void {
   let app: TestApp;

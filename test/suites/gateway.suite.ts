@@ -15,7 +15,7 @@ import { configOf } from "../../lib/broker-config";
 import { createBroker } from "../../moleculer.config";
 import type { TestApp } from "../helpers/app";
 import { TEST_JWT_SECRET } from "../helpers/app";
-import { client, createRoom, registerUser, uniqueName } from "../helpers/http";
+import { client, createRoom, expectError, expectErrorShape, registerUser, uniqueName } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
 import { serverUrl } from "../helpers/servers";
 
@@ -96,21 +96,6 @@ export function startDistributedCapturing(lines: string[]): Promise<TestApp> {
     namespace,
   );
   return startCapturing([gateway, services], gateway);
-}
-
-/** A 4xx/5xx in the `{error, code[, fields]}` shape with the expected status and code. */
-function expectError(res: Reply, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expectErrorShape(res);
-}
-
-function expectErrorShape(res: Reply): void {
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  expect(typeof res.body).toBe("object");
-  expect(typeof res.body.error).toBe("string");
-  expect(res.body.error.length).toBeGreaterThan(0);
-  expect(res.body.code).toMatch(/^[A-Z][A-Z_]+$/);
-  expect(Object.keys(res.body).filter((key) => !["error", "code", "fields"].includes(key))).toEqual([]);
 }
 
 /** The routes anyone may call; every other /api route needs a token. */

@@ -4,7 +4,7 @@
  * permissions. Runs against any deployment shape.
  */
 import type { TestApp } from "../helpers/app";
-import { client, createRoom, registerUser } from "../helpers/http";
+import { client, createRoom, expectError, expectFieldError, registerUser } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
 
 /** What one user may send at once with the default rate limit (MSG_BURST). */
@@ -20,18 +20,6 @@ interface Message {
   created_at: string;
   edited_at: string | null;
   is_deleted: boolean;
-}
-
-/** A 4xx with the machine-readable code, in the `{error, code}` shape. */
-function expectError(res: Reply, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(typeof res.body.error).toBe("string");
-}
-
-/** A 400 VALIDATION_ERROR that names `field`. */
-function expectFieldError(res: Reply, field: string): void {
-  expectError(res, 400, "VALIDATION_ERROR");
-  expect(Object.keys(res.body.fields ?? {})).toContain(field);
 }
 
 function seqs(messages: Message[]): number[] {

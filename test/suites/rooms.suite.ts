@@ -4,22 +4,10 @@
  * read positions. Runs against any deployment shape.
  */
 import type { TestApp } from "../helpers/app";
-import { client, createRoom, registerUser } from "../helpers/http";
+import { client, createRoom, expectError, expectFieldError, registerUser } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
 
 const MAX_MEMBERS = 100;
-
-/** A 4xx with the machine-readable code, in the `{error, code}` shape. */
-function expectError(res: Reply, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(typeof res.body.error).toBe("string");
-}
-
-/** A 400 VALIDATION_ERROR that names `field`. */
-function expectFieldError(res: Reply, field: string): void {
-  expectError(res, 400, "VALIDATION_ERROR");
-  expect(Object.keys(res.body.fields ?? {})).toContain(field);
-}
 
 /** Ids that are not positive integers, as they would appear in a path (already URL-encoded). */
 const BAD_IDS = ["abc", "1%20OR%201%3D1", "0", "-1", "1.5", "1e999", "0x10", "2147483648", "99999999999"];
