@@ -112,6 +112,7 @@ function connectSocket() {
   // `auth` as a function: every reconnect presents the current access token.
   const socket = io({ auth: (cb) => cb({ token: state.access }), transports: ["websocket", "polling"] });
   state.socket = socket;
+  window.chatSocket = socket; // for poking at from the developer console
   setConnState("connecting");
   socket.on("session", () => {
     if (state.hadSession) {

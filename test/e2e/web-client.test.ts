@@ -150,6 +150,22 @@ describeBrowser("web client at /test (Chromium)", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
 
+    // Bob drops off; what Alice sends meanwhile arrives once each after his client reconnects and catches up.
+    await bob.evaluate("window.chatSocket.disconnect()");
+    await bob.locator("#conn-state[data-state='reconnecting']").waitFor();
+    for (const text of ["missed 1", "missed 2", "missed 3"]) {
+      await alice.getByLabel("Message", { exact: true }).fill(text);
+      await alice.getByLabel("Message", { exact: true }).press("Enter");
+      await messageItem(alice, text).waitFor();
+    }
+    await bob.evaluate("window.chatSocket.connect()");
+    await bob.locator("#conn-state[data-state='connected']").waitFor();
+    await messageItem(bob, "missed 3").waitFor();
+    const afterReconnect = await bob
+      .locator("#messages .message .content")
+      .evaluateAll((items) => items.map((item) => item.textContent));
+    expect(afterReconnect.filter((text) => text?.startsWith("missed "))).toEqual(["missed 1", "missed 2", "missed 3"]);
+
     // Bob leaves: Alice sees him offline once his page is gone.
     await bob.close();
     await alice
