@@ -15,17 +15,9 @@ import type { Client, TestUser } from "../helpers/http";
 import { describeWithServers } from "../helpers/servers";
 import { call, collect, connectSocket, eventually, plainWs, waitForEvent, wsOpen } from "../helpers/sockets";
 import type { ChatSocket, PlainClient } from "../helpers/sockets";
+import type { MessageDTO as Message } from "../../types";
 
 jest.setTimeout(60_000);
-
-interface Message {
-  id: number;
-  room_id: number;
-  seq: number;
-  sender: { id: number; username: string };
-  content: string;
-  client_msg_id: string | null;
-}
 
 interface Presence {
   user_id: number;

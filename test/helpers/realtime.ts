@@ -10,18 +10,9 @@ import { createRoom, registerUser } from "./http";
 import type { Client, TestUser } from "./http";
 import { call, connectSocket, eventually, plainWs, wsOpen } from "./sockets";
 import type { CallError, ChatSocket, PlainClient } from "./sockets";
+import type { MessageDTO as Message } from "../../types";
 
-export interface Message {
-  id: number;
-  room_id: number;
-  seq: number;
-  sender: { id: number; username: string };
-  content: string;
-  client_msg_id: string | null;
-  created_at: string;
-  edited_at: string | null;
-  is_deleted: boolean;
-}
+export type { Message };
 
 export const seqs = (items: { seq: number }[]): number[] => items.map((m) => m.seq);
 export const range = (from: number, to: number): number[] =>

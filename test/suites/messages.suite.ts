@@ -6,21 +6,10 @@
 import type { TestApp } from "../helpers/app";
 import { client, createRoom, expectError, expectFieldError, registerUser } from "../helpers/http";
 import type { Client, Reply, TestUser } from "../helpers/http";
+import type { MessageDTO as Message } from "../../types";
 
 /** What one user may send at once with the default rate limit (MSG_BURST). */
 const BURST = 20;
-
-interface Message {
-  id: number;
-  room_id: number;
-  seq: number;
-  sender: { id: number; username: string };
-  content: string;
-  client_msg_id: string | null;
-  created_at: string;
-  edited_at: string | null;
-  is_deleted: boolean;
-}
 
 function seqs(messages: Message[]): number[] {
   return messages.map((m) => m.seq);
